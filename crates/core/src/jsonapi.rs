@@ -556,43 +556,9 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    pub(crate) const SEED_REQUEST: &str = r#"{
-      "data": {
-        "type": "exports",
-        "attributes": {
-          "export_type": "cdr_in",
-          "filters": {
-            "from": "2025-12-01T00:00:00Z",
-            "to": "2025-12-31T23:59:59Z",
-            "did_number": "123456789"
-          }
-        }
-      }
-    }"#;
-
-    pub(crate) const SEED_RESPONSE: &str = r#"{
-      "data": {
-        "id": "33bdfff7-4de3-4c58-8c90-b99930fb984a",
-        "type": "exports",
-        "attributes": {
-          "status": "pending",
-          "created_at": "2025-12-16T06:39:44.465Z",
-          "external_reference_id": null,
-          "url": null,
-          "callback_url": null,
-          "callback_method": null,
-          "export_type": "cdr_in",
-          "filters": {
-            "from": "2025-12-01T00:00:00Z",
-            "to": "2025-12-31T23:59:59Z",
-            "did_number": "123456789"
-          }
-        }
-      },
-      "meta": {
-        "api_version": "2026-04-16"
-      }
-    }"#;
+    /// DIDWW's "Create Export" page, request and response, verbatim.
+    const SEED_REQUEST: &str = include_str!("../fixtures/seed_create_request.json");
+    const SEED_RESPONSE: &str = include_str!("../fixtures/seed_create_response.json");
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2025, 12, 16, 6, 39, 44).unwrap()

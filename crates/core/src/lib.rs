@@ -17,6 +17,7 @@
 //!   pure "read the `http::Response`".
 //! - [`retry`], [`wait`], [`origin`]: the policies both transports share.
 //! - [`transport`]: the small traits the blocking and async clients implement.
+//! - [`signature`]: signing and verifying DIDWW callbacks (HMAC-SHA1).
 //!
 //! ## Example: the request of DIDWW's "Create Export" page
 //!
@@ -66,6 +67,7 @@
 //! assert_eq!(pointers, ["/data/attributes/filters/from", "/data/attributes/filters/did_number"]);
 //! ```
 
+pub mod cdr;
 pub mod config;
 pub mod create;
 pub mod error;
@@ -77,6 +79,7 @@ pub mod operations;
 pub mod origin;
 pub mod retry;
 pub mod secret;
+pub mod signature;
 pub mod time;
 pub mod transport;
 pub mod update;

@@ -190,6 +190,18 @@ pub enum ConfigError {
     /// A user agent that cannot be sent as a header.
     #[error("the user agent must be printable ASCII")]
     InvalidUserAgent,
+    /// No API key or token was given.
+    #[error("no API key configured")]
+    MissingCredential,
+    /// The API key or token cannot be used (its value is never shown).
+    #[error("the API key {0}")]
+    Credential(crate::secret::SecretError),
+    /// The base URL is not usable.
+    #[error("the base URL {0}")]
+    BaseUrl(BaseUrlError),
+    /// The API version is not a date.
+    #[error(transparent)]
+    ApiVersion(ApiVersionError),
 }
 
 /// The default `User-Agent`: `didww-exports/<version>`.

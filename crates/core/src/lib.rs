@@ -68,8 +68,10 @@
 //! ```
 
 pub mod cdr;
+pub mod client;
 pub mod config;
 pub mod create;
+pub mod download;
 pub mod error;
 pub mod export;
 pub mod ids;
@@ -86,8 +88,10 @@ pub mod update;
 pub mod validation;
 pub mod wait;
 
+pub use client::{ClientError, ClientOptions, ClientOptionsBuilder, Retrier, Timeouts};
 pub use config::{ApiVersion, BaseUrl, ClientConfig, ConfigError, Environment};
 pub use create::{CdrFilters, CreateExport, CreateExportBuilder};
+pub use download::{DownloadOptions, DownloadSink, DownloadStats, IntegrityError, SinkError};
 pub use error::{ApiError, BodyExcerpt, RetryAfter};
 pub use export::{CallbackMethod, Export, ExportFilters, ExportStatus, ExportType};
 pub use ids::{DidNumber, ExportId, ExternalReferenceId, VoiceOutTrunkId};

@@ -23,6 +23,33 @@
 
 use std::future::Future;
 
+/// Per-request limits a transport applies, carried in the request's extensions
+/// (the clients set them; a transport reads them with
+/// `request.extensions().get::<RequestLimits>()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// Establishing the connection.
+    pub connect: std::time::Duration,
+    /// The whole exchange, body included (`None` for downloads).
+    pub total: Option<std::time::Duration>,
+    /// The longest wait for the next bytes of the body (downloads).
+    pub stall: Option<std::time::Duration>,
+}
+
+/// A copy of `request` (method, URI, version, headers, body and [`RequestLimits`]),
+/// for sending it again.
+pub fn clone_request(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let mut copy = http::Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    if let Some(limits) = request.extensions().get::<RequestLimits>() {
+        copy.extensions_mut().insert(*limits);
+    }
+    copy
+}
+
 /// How a transport failed, which decides whether a retry is safe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -164,6 +191,27 @@ mod tests {
             Poll::Ready(v) => v,
             Poll::Pending => panic!("not ready"),
         }
+    }
+
+    #[test]
+    fn requests_clone_with_their_limits() {
+        let mut req = http::Request::post("http://x/v3/exports")
+            .header("api-key", "k")
+            .body(b"{}".to_vec())
+            .unwrap();
+        let limits = RequestLimits {
+            connect: std::time::Duration::from_secs(1),
+            total: None,
+            stall: Some(std::time::Duration::from_secs(2)),
+        };
+        req.extensions_mut().insert(limits);
+        let copy = clone_request(&req);
+        assert_eq!(
+            (copy.method(), copy.uri(), copy.body()),
+            (req.method(), req.uri(), req.body())
+        );
+        assert_eq!(copy.headers(), req.headers());
+        assert_eq!(copy.extensions().get::<RequestLimits>(), Some(&limits));
     }
 
     #[test]

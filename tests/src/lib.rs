@@ -1,7 +1,13 @@
 //! Shared harness of the end-to-end suites: an in-process emulator and one
 //! client of either flavour behind a single interface, so every scenario is
 //! written once and run against both transports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::large_enum_variant, clippy::result_large_err, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::large_enum_variant,
+    clippy::result_large_err,
+    missing_docs
+)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

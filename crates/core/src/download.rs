@@ -134,6 +134,23 @@ enum Mode<W: Write> {
     Decompress(Box<MultiGzDecoder<Tagged<Counted<W>>>>),
 }
 
+/// Where a download to a path ended up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DownloadReport {
+    /// The file written.
+    pub path: std::path::PathBuf,
+    /// Bytes received and written.
+    pub stats: DownloadStats,
+}
+
+impl DownloadReport {
+    /// A report for `path`.
+    pub fn new(path: std::path::PathBuf, stats: DownloadStats) -> Self {
+        DownloadReport { path, stats }
+    }
+}
+
 /// What a finished download amounted to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DownloadStats {

@@ -91,7 +91,7 @@ pub mod wait;
 pub use client::{ClientError, ClientOptions, ClientOptionsBuilder, Retrier, Timeouts};
 pub use config::{ApiVersion, BaseUrl, ClientConfig, ConfigError, Environment};
 pub use create::{CdrFilters, CreateExport, CreateExportBuilder};
-pub use download::{DownloadOptions, DownloadSink, DownloadStats, IntegrityError, SinkError};
+pub use download::{DownloadOptions, DownloadReport, DownloadSink, DownloadStats, IntegrityError, SinkError};
 pub use error::{ApiError, BodyExcerpt, RetryAfter};
 pub use export::{CallbackMethod, Export, ExportFilters, ExportStatus, ExportType};
 pub use ids::{DidNumber, ExportId, ExternalReferenceId, VoiceOutTrunkId};

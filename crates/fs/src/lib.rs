@@ -92,11 +92,16 @@ impl AtomicFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".partial")
-            .tempfile_in(&dir)
-            .map_err(io_err(&dir))?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".partial");
+        // An ordinary file's mode (0666 less the umask), not tempfile's private 0600.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let temp = builder.tempfile_in(&dir).map_err(io_err(&dir))?;
         Ok(AtomicFile {
             writer: BufWriter::with_capacity(BUFFER, temp),
             target,
@@ -232,6 +237,19 @@ mod tests {
         f.write_all(b"new").unwrap();
         f.commit().unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn committed_files_have_an_ordinary_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("m.csv");
+        AtomicFile::create(&target, false).unwrap().commit().unwrap();
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        // Group/other read as the umask allows; never the private 0600 of a temporary file.
+        assert_eq!(mode & 0o600, 0o600);
+        assert_ne!(mode, 0o600, "mode {mode:o}");
     }
 
     #[test]

@@ -27,7 +27,7 @@
 //! cache a buffer at a time); the network side never blocks the runtime.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -46,8 +46,8 @@ use futures_util::Stream;
 use http::{Request, Response};
 
 pub use didww_exports_core::{
-    self as core, ClientOptions, CreateExport, DownloadOptions, Export, ExportId, ExportStatus, ExportType,
-    ExternalReferenceId,
+    self as core, ClientOptions, CreateExport, DownloadOptions, DownloadReport, Export, ExportId, ExportStatus,
+    ExportType, ExternalReferenceId,
 };
 
 /// The error of [`Client`] on the default transport.
@@ -149,16 +149,6 @@ impl AsyncTransport for ReqwestTransport {
             .body(body)
             .map_err(|_| unreachable!("status and headers of a received response are valid"))
     }
-}
-
-/// Where a path download ended up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct DownloadReport {
-    /// The file written.
-    pub path: PathBuf,
-    /// Bytes received and written.
-    pub stats: DownloadStats,
 }
 
 /// An async client over any [`AsyncTransport`] (reqwest by default).
@@ -468,6 +458,6 @@ impl<T: AsyncTransport> Client<T> {
         let (head, body) = self.open_download(request).await?;
         let (file, stats) = Self::stream_into(&head, body, file, options, progress).await?;
         let path = file.commit()?;
-        Ok(DownloadReport { path, stats })
+        Ok(DownloadReport::new(path, stats))
     }
 }

@@ -24,7 +24,7 @@
 //! ```
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -40,8 +40,8 @@ use didww_exports_fs::AtomicFile;
 use http::{Request, Response};
 
 pub use didww_exports_core::{
-    self as core, ClientOptions, CreateExport, DownloadOptions, Export, ExportId, ExportStatus, ExportType,
-    ExternalReferenceId,
+    self as core, ClientOptions, CreateExport, DownloadOptions, DownloadReport, Export, ExportId, ExportStatus,
+    ExportType, ExternalReferenceId,
 };
 
 /// The error of [`Client`] on the default transport.
@@ -140,16 +140,6 @@ impl Transport for UreqTransport {
         let (parts, body) = response.into_parts();
         Ok(Response::from_parts(parts, body.into_reader()))
     }
-}
-
-/// Where a path download ended up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct DownloadReport {
-    /// The file written.
-    pub path: PathBuf,
-    /// Bytes received and written.
-    pub stats: DownloadStats,
 }
 
 /// A blocking client over any [`Transport`] (ureq by default).
@@ -435,7 +425,7 @@ impl<T: Transport> Client<T> {
         let (head, body) = self.open_download(request)?;
         let (file, stats) = self.stream_into(&head, body, file, options, progress)?;
         let path = file.commit()?;
-        Ok(DownloadReport { path, stats })
+        Ok(DownloadReport::new(path, stats))
     }
 }
 

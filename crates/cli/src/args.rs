@@ -1,0 +1,262 @@
+//! The command-line grammar. Scripts depend on it: change it only additively.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub(crate) const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  unexpected internal error (or the output could not be written)
+  2  usage error or client-side validation failure (nothing was sent)
+  3  authentication failed (401/403) or no API key configured
+  4  not found (404)
+  5  rejected by the API (400/422)
+  6  network or server failure after retries, refused download origin, or integrity failure
+  7  the export did not complete in time, or is not completed yet (download)
+  8  invalid callback signature
+
+Environment:
+  DIDWW_API_KEY       the API key (never a flag; or use --api-key-file)
+  DIDWW_ENV           production, sandbox or emulator
+  DIDWW_API_URL       base URL, overriding the environment
+  DIDWW_API_VERSION   X-DIDWW-API-Version to send
+  NO_COLOR            disable colors";
+
+/// Create, wait for and download DIDWW CDR exports.
+///
+/// `--env emulator` runs everything against a built-in emulator of the API,
+/// offline and without a key: try
+/// `didww-exports --env emulator create --type cdr_in --month previous --download cdrs.csv.gz`.
+#[derive(Parser, Debug)]
+#[command(name = "didww-exports", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Env {
+    /// https://api.didww.com/v3
+    Production,
+    /// https://sandbox-api.didww.com/v3
+    Sandbox,
+    /// A built-in emulator on a free loopback port (no key, no network)
+    Emulator,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TransportKind {
+    /// ureq, no async runtime
+    Blocking,
+    /// reqwest on tokio
+    Async,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    /// A readable table
+    Table,
+    /// JSON: one object per export, an array for lists
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct Global {
+    /// Which DIDWW environment to use.
+    #[arg(long, global = true, env = "DIDWW_ENV", value_enum, default_value = "production")]
+    pub(crate) env: Env,
+    /// Base URL of the API, overriding --env (e.g. http://127.0.0.1:12111/v3).
+    #[arg(long, global = true, env = "DIDWW_API_URL", value_name = "URL")]
+    pub(crate) base_url: Option<String>,
+    /// Read the API key from this file ('-' for stdin) instead of DIDWW_API_KEY.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) api_key_file: Option<PathBuf>,
+    /// The X-DIDWW-API-Version to send.
+    #[arg(
+        long,
+        global = true,
+        env = "DIDWW_API_VERSION",
+        value_name = "DATE",
+        default_value = "2026-04-16"
+    )]
+    pub(crate) api_version: String,
+    /// The HTTP client to use.
+    #[arg(long, global = true, value_enum, default_value = "blocking")]
+    pub(crate) transport: TransportKind,
+    /// Output format of the data printed on stdout.
+    #[arg(short, long, global = true, value_enum, default_value = "table")]
+    pub(crate) output: Output,
+    /// Print nothing but the data and errors.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+    /// Log each request on stderr (method, URL, status, time; never the key).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Disable colors (also NO_COLOR).
+    #[arg(long, global = true)]
+    pub(crate) no_color: bool,
+    /// Timeout of each API request, in seconds.
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_secs)]
+    pub(crate) timeout: Option<f64>,
+    /// Pretend the current time is this (RFC 3339); for reproducing a run.
+    #[arg(long, global = true, hide = true, value_name = "TIME")]
+    pub(crate) now: Option<String>,
+}
+
+pub(crate) fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number of seconds")),
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Create an export (and optionally wait for it and download it).
+    Create(CreateArgs),
+    /// Show an export.
+    Get {
+        /// The export id.
+        id: String,
+    },
+    /// List exports.
+    List(ListArgs),
+    /// Change an export's external reference id.
+    Update {
+        /// The export id.
+        id: String,
+        /// The new external reference id (at most 100 characters).
+        #[arg(long, value_name = "S", required_unless_present = "clear")]
+        external_reference_id: Option<String>,
+        /// Remove the external reference id instead.
+        #[arg(long, conflicts_with = "external_reference_id")]
+        clear: bool,
+    },
+    /// Wait until an export completes (progress on stderr, the export on stdout).
+    Wait {
+        /// The export id.
+        id: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Download a completed export's file.
+    Download {
+        /// The export id.
+        id: String,
+        /// Where to write (default: the server's file name in the current directory).
+        #[arg(short = 'O', long, value_name = "PATH")]
+        out: Option<PathBuf>,
+        /// Write the decompressed CSV instead of the gzip file.
+        #[arg(long)]
+        decompress: bool,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout.
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportTypeArg {
+    /// Inbound calls
+    #[value(name = "cdr_in")]
+    CdrIn,
+    /// Outbound calls
+    #[value(name = "cdr_out")]
+    CdrOut,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MethodArg {
+    /// Form-encoded POST
+    Post,
+    /// Query parameters on a GET
+    Get,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct WaitArgs {
+    /// Seconds between polls (default: 2, growing to 30).
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub(crate) interval: Option<f64>,
+    /// Give up after this many seconds (default: 1800).
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub(crate) wait_timeout: Option<f64>,
+}
+
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("range").required(true).args(["from", "month"]))]
+pub(crate) struct CreateArgs {
+    /// cdr_in (inbound calls) or cdr_out (outbound calls).
+    #[arg(long = "type", value_enum, value_name = "TYPE")]
+    pub(crate) export_type: ExportTypeArg,
+    /// Start: RFC 3339, 'YYYY-MM-DD HH:MM:SS' (UTC) or YYYY-MM-DD (midnight UTC).
+    #[arg(long, value_name = "TIME", requires = "to")]
+    pub(crate) from: Option<String>,
+    /// End, in the same forms as --from.
+    #[arg(long, value_name = "TIME", requires = "from")]
+    pub(crate) to: Option<String>,
+    /// A whole month: YYYY-MM, current or previous (from the 1st 00:00:00 to the last day 23:59:59 UTC).
+    #[arg(long, value_name = "MONTH", conflicts_with_all = ["from", "to"])]
+    pub(crate) month: Option<String>,
+    /// Only this DID's calls (cdr_in; digits only).
+    #[arg(long, value_name = "N")]
+    pub(crate) did_number: Option<String>,
+    /// Only this trunk's calls (cdr_out; a UUID).
+    #[arg(long, value_name = "UUID")]
+    pub(crate) voice_out_trunk_id: Option<String>,
+    /// Where DIDWW calls back when the export completes.
+    #[arg(long, value_name = "URL")]
+    pub(crate) callback_url: Option<String>,
+    /// How DIDWW calls back.
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub(crate) callback_method: Option<MethodArg>,
+    /// Your own identifier for the export (at most 100 characters).
+    #[arg(long, value_name = "S")]
+    pub(crate) external_reference_id: Option<String>,
+    /// Wait for the export to complete; print the completed export.
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// Download the file here once completed (implies --wait).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) download: Option<PathBuf>,
+    /// With --download: write the decompressed CSV.
+    #[arg(long, requires = "download")]
+    pub(crate) decompress: bool,
+    /// With --download: replace an existing file.
+    #[arg(long, requires = "download")]
+    pub(crate) force: bool,
+    #[command(flatten)]
+    pub(crate) wait_args: WaitArgs,
+    /// Validate and print the JSON:API request body; send nothing (no key needed).
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ListArgs {
+    /// Only exports with this external reference id.
+    #[arg(long, value_name = "S")]
+    pub(crate) external_reference_id: Option<String>,
+    /// Sort by created_at, external_reference_id or status; prefix '-' for descending.
+    #[arg(long, value_name = "FIELD", allow_hyphen_values = true)]
+    pub(crate) sort: Option<String>,
+    /// Page number (from 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) page: Option<u32>,
+    /// Exports per page (1..=1000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) page_size: Option<u32>,
+    /// Every page.
+    #[arg(long, conflicts_with = "page")]
+    pub(crate) all: bool,
+}

@@ -1,0 +1,393 @@
+//! `didww-exports`: every DIDWW CDR export operation from the shell.
+//!
+//! The CLI parses arguments, resolves configuration, and prints; the protocol
+//! lives in `didww-exports-core` and the HTTP in the two transport crates.
+#![allow(clippy::print_stderr)]
+
+mod api;
+mod args;
+mod error;
+mod output;
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use clap::{CommandFactory, Parser};
+use didww_exports_core::operations::sanitize_file_name;
+use didww_exports_core::time::{month_range, parse_user_time};
+use didww_exports_core::wait::PollSchedule;
+use didww_exports_core::{
+    ApiKey, CallbackMethod, ClientOptions, CreateExport, Credential, DownloadOptions, Environment, Export, ExportId,
+    ExportType, ExternalReferenceId, ListQuery, PageSize, Sort, jsonapi,
+};
+use didww_exports_mock::{BlockingMockServer, MockConfig};
+use serde_json::Value;
+
+use crate::api::Api;
+use crate::args::{Cli, Command, CreateArgs, Env, ExportTypeArg, ListArgs, MethodArg, Output, TransportKind, WaitArgs};
+use crate::error::{AUTH, CliError, INTERNAL, NOT_READY};
+use crate::output::{export_json, print_json, table, write_out};
+
+/// The key the built-in emulator accepts.
+const EMULATOR_KEY: &str = "emulator-demo-key";
+
+struct Context<'a> {
+    cli: &'a args::Global,
+    now: DateTime<Utc>,
+    color: bool,
+    /// Kept alive while the command runs.
+    emulator: std::cell::OnceCell<BlockingMockServer>,
+}
+
+impl Context<'_> {
+    fn info(&self, message: &str) {
+        if !self.cli.quiet {
+            eprintln!("{message}");
+        }
+    }
+
+    fn show_progress(&self) -> bool {
+        !self.cli.quiet
+    }
+
+    fn api_key(&self) -> Result<Credential, CliError> {
+        let (raw, origin) = match &self.cli.api_key_file {
+            Some(path) if path.as_os_str() == "-" => {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .map_err(|e| CliError::new(AUTH, format!("could not read the API key from stdin: {e}")))?;
+                (s, "stdin".to_owned())
+            }
+            Some(path) => (
+                std::fs::read_to_string(path).map_err(|e| {
+                    CliError::new(AUTH, format!("could not read the API key file {}: {e}", path.display()))
+                })?,
+                path.display().to_string(),
+            ),
+            None => match std::env::var("DIDWW_API_KEY") {
+                Ok(k) => (k, "DIDWW_API_KEY".to_owned()),
+                Err(_) => {
+                    return Err(CliError::new(
+                        AUTH,
+                        "no API key configured: set DIDWW_API_KEY or pass --api-key-file PATH (or try --env emulator)",
+                    ));
+                }
+            },
+        };
+        ApiKey::new(raw.trim())
+            .map(Credential::ApiKey)
+            .map_err(|e| CliError::new(AUTH, format!("the API key from {origin} {e}")))
+    }
+
+    /// The API client, starting the built-in emulator for `--env emulator`.
+    fn api(&self) -> Result<Api, CliError> {
+        let (base, credential) = match (&self.cli.base_url, self.cli.env) {
+            (Some(url), _) => (url.clone(), self.api_key()?),
+            (None, Env::Emulator) => {
+                let server = BlockingMockServer::start(MockConfig::new(EMULATOR_KEY).with_processing_delay_ms(1500))
+                    .map_err(|e| CliError::new(INTERNAL, format!("cannot start the built-in emulator: {e}")))?;
+                let url = server.base_url().to_owned();
+                self.info(&format!(
+                    "using the built-in emulator at {url} (demo data; no API key needed)"
+                ));
+                let _ = self.emulator.set(server);
+                (
+                    url,
+                    Credential::api_key(EMULATOR_KEY).map_err(|e| CliError::new(INTERNAL, e.to_string()))?,
+                )
+            }
+            (None, Env::Production) => (Environment::Production.base_url().to_string(), self.api_key()?),
+            (None, Env::Sandbox) => (Environment::Sandbox.base_url().to_string(), self.api_key()?),
+        };
+        let mut builder = ClientOptions::builder()
+            .base_url(&base)
+            .credential(credential)
+            .api_version(&self.cli.api_version)
+            .user_agent(&format!("didww-exports-cli/{}", env!("CARGO_PKG_VERSION")));
+        if let Some(secs) = self.cli.timeout {
+            builder = builder.request_timeout(Duration::from_secs_f64(secs));
+        }
+        let options = builder.build().map_err(|e| CliError::usage(e.to_string()))?;
+        Api::new(
+            options,
+            self.cli.transport == TransportKind::Async,
+            self.cli.verbose > 0,
+        )
+    }
+
+    fn print_export(&self, export: &Export) -> Result<(), CliError> {
+        match self.cli.output {
+            Output::Json => print_json(&export_json(export)),
+            Output::Table => write_out(&table(std::slice::from_ref(export), self.color)),
+        }
+    }
+}
+
+fn parse_id(raw: &str) -> Result<ExportId, CliError> {
+    raw.trim().parse().map_err(|e| CliError::usage(format!("ID {e}")))
+}
+
+fn schedule(wait: &WaitArgs) -> PollSchedule {
+    let timeout = Duration::from_secs_f64(wait.wait_timeout.unwrap_or(1800.0));
+    match wait.interval {
+        Some(i) => PollSchedule::fixed(Duration::from_secs_f64(i), timeout),
+        None => PollSchedule::default().with_timeout(timeout),
+    }
+}
+
+fn build_request(args: &CreateArgs, now: DateTime<Utc>) -> Result<CreateExport, CliError> {
+    let (from, to) = match (&args.month, &args.from, &args.to) {
+        (Some(month), _, _) => month_range(month, now).map_err(|e| CliError::usage(format!("--month: {e}")))?,
+        (None, Some(from), Some(to)) => (
+            parse_user_time(from).map_err(|e| CliError::usage(format!("--from: {e}")))?,
+            parse_user_time(to).map_err(|e| CliError::usage(format!("--to: {e}")))?,
+        ),
+        _ => return Err(CliError::usage("give --from and --to, or --month")),
+    };
+    let export_type = match args.export_type {
+        ExportTypeArg::CdrIn => ExportType::CdrIn,
+        ExportTypeArg::CdrOut => ExportType::CdrOut,
+    };
+    let mut b = CreateExport::builder(export_type).from(from).to(to);
+    if let Some(v) = &args.did_number {
+        b = b.did_number(v.clone());
+    }
+    if let Some(v) = &args.voice_out_trunk_id {
+        b = b.voice_out_trunk_id(v.clone());
+    }
+    if let Some(v) = &args.callback_url {
+        b = b.callback_url(v.clone());
+    }
+    if let Some(m) = args.callback_method {
+        b = b.callback_method(match m {
+            MethodArg::Post => CallbackMethod::Post,
+            MethodArg::Get => CallbackMethod::Get,
+        });
+    }
+    if let Some(v) = &args.external_reference_id {
+        b = b.external_reference_id(v.clone());
+    }
+    b.build(now).map_err(|e| CliError::invalid(&e))
+}
+
+/// The file name the server gives the export (from its `url`), in the current directory.
+fn default_path(export: &Export, decompress: bool) -> PathBuf {
+    let name = export
+        .url
+        .as_deref()
+        .and_then(|u| u.split(['?', '#']).next())
+        .and_then(|u| u.rsplit('/').next())
+        .and_then(sanitize_file_name)
+        .unwrap_or_else(|| export.default_file_name());
+    let name = if decompress {
+        name.strip_suffix(".gz").map(str::to_owned).unwrap_or(name)
+    } else {
+        name
+    };
+    PathBuf::from(name)
+}
+
+fn download(
+    ctx: &Context<'_>,
+    api: &Api,
+    export: &Export,
+    path: &std::path::Path,
+    decompress: bool,
+    force: bool,
+) -> Result<(), CliError> {
+    let options = DownloadOptions::default().decompress(decompress).overwrite(force);
+    let stats = api.download(export, path, &options, ctx.show_progress())?;
+    ctx.info(&format!(
+        "downloaded {} ({} bytes{})",
+        path.display(),
+        stats.written,
+        if decompress { ", decompressed" } else { "" }
+    ));
+    Ok(())
+}
+
+fn create(ctx: &Context<'_>, args: &CreateArgs) -> Result<(), CliError> {
+    let request = build_request(args, ctx.now)?;
+    if args.dry_run {
+        return print_json(&jsonapi::create_document(&request));
+    }
+    if let Some(path) = args
+        .download
+        .as_deref()
+        .filter(|p| !args.force && p.symlink_metadata().is_ok())
+    {
+        return Err(CliError::usage(format!(
+            "{} already exists; use --force to replace it (nothing was sent)",
+            path.display()
+        )));
+    }
+    let api = ctx.api()?;
+    let mut export = api.create(&request)?;
+    ctx.info(&format!("created export {}", export.id));
+    if args.wait || args.download.is_some() {
+        export = api.wait(&export.id, &schedule(&args.wait_args), ctx.show_progress())?;
+    }
+    if let Some(path) = &args.download {
+        download(ctx, &api, &export, path, args.decompress, args.force)?;
+    }
+    ctx.print_export(&export)
+}
+
+fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<(), CliError> {
+    let mut query = ListQuery::new();
+    if let Some(r) = &args.external_reference_id {
+        query = query.external_reference_id(
+            ExternalReferenceId::new(r.as_str())
+                .map_err(|e| CliError::usage(format!("--external-reference-id {e}")))?,
+        );
+    }
+    if let Some(sort) = &args.sort {
+        for key in sort.split(',').filter(|k| !k.is_empty()) {
+            query = query.sort(
+                key.parse::<Sort>()
+                    .map_err(|e| CliError::usage(format!("--sort: {}", e.rule)))?,
+            );
+        }
+    }
+    if let Some(size) = args.page_size.and_then(PageSize::new) {
+        query = query.page_size(size);
+    }
+    if let Some(page) = args.page.and_then(std::num::NonZeroU32::new) {
+        query = query.page(page);
+    }
+    let api = ctx.api()?;
+    let (exports, footer) = if args.all {
+        let all = api.list_all(&query)?;
+        let n = all.len();
+        (all, format!("{n} export{}", if n == 1 { "" } else { "s" }))
+    } else {
+        let page = api.list(&query)?;
+        let footer = format!(
+            "{} of {} export{}{}",
+            page.exports.len(),
+            page.total_records.map_or_else(|| "?".into(), |t| t.to_string()),
+            if page.total_records == Some(1) { "" } else { "s" },
+            if page.links.next.is_some() {
+                " (more pages: --page N, or --all)"
+            } else {
+                ""
+            }
+        );
+        (page.exports, footer)
+    };
+    match ctx.cli.output {
+        Output::Json => print_json(&Value::Array(exports.iter().map(export_json).collect())),
+        Output::Table => {
+            write_out(&table(&exports, ctx.color))?;
+            ctx.info(&footer);
+            Ok(())
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), CliError> {
+    let now = match &cli.global.now {
+        Some(t) => didww_exports_core::time::parse_time(t).map_err(|e| CliError::usage(format!("--now: {e}")))?,
+        None => Utc::now(),
+    };
+    let color = !cli.global.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    let ctx = Context {
+        cli: &cli.global,
+        now,
+        color,
+        emulator: std::cell::OnceCell::new(),
+    };
+    match &cli.command {
+        Command::Create(args) => create(&ctx, args),
+        Command::Get { id } => {
+            let id = parse_id(id)?;
+            let export = ctx.api()?.get(&id)?;
+            ctx.print_export(&export)
+        }
+        Command::List(args) => list(&ctx, args),
+        Command::Update {
+            id,
+            external_reference_id,
+            clear,
+        } => {
+            let id = parse_id(id)?;
+            let reference = match (external_reference_id, clear) {
+                (_, true) => None,
+                (Some(r), false) => Some(
+                    ExternalReferenceId::new(r.as_str())
+                        .map_err(|e| CliError::usage(format!("--external-reference-id {e}")))?,
+                ),
+                (None, false) => return Err(CliError::usage("give --external-reference-id S or --clear")),
+            };
+            let export = ctx.api()?.update(&id, reference)?;
+            ctx.print_export(&export)
+        }
+        Command::Wait { id, wait } => {
+            let id = parse_id(id)?;
+            let export = ctx.api()?.wait(&id, &schedule(wait), ctx.show_progress())?;
+            ctx.print_export(&export)
+        }
+        Command::Download {
+            id,
+            out,
+            decompress,
+            force,
+        } => {
+            let id = parse_id(id)?;
+            let api = ctx.api()?;
+            let export = api.get(&id)?;
+            if !export.is_completed() {
+                let status = export.status.as_ref().map_or("unknown", |s| s.as_str());
+                return Err(CliError::new(
+                    NOT_READY,
+                    format!(
+                        "export {id} is not completed yet (status: {status}); wait for it with: didww-exports wait {id}"
+                    ),
+                ));
+            }
+            let path = out.clone().unwrap_or_else(|| default_path(&export, *decompress));
+            download(&ctx, &api, &export, &path, *decompress, *force)?;
+            match ctx.cli.output {
+                Output::Json => {
+                    print_json(&serde_json::json!({"id": id.to_string(), "path": path.display().to_string()}))
+                }
+                Output::Table => write_out(&format!("{}\n", path.display())),
+            }
+        }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "didww-exports", &mut out);
+            write_out(&String::from_utf8_lossy(&out))
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(|e| CliError::new(INTERNAL, e.to_string()))?;
+            write_out(&String::from_utf8_lossy(&out))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if !e.silent {
+                let color =
+                    !cli.global.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
+                let prefix = if color { "\x1b[31merror:\x1b[0m" } else { "error:" };
+                eprintln!("{prefix} {}", e.message);
+                for d in &e.details {
+                    eprintln!("  - {d}");
+                }
+            }
+            ExitCode::from(e.code)
+        }
+    }
+}

@@ -21,6 +21,7 @@ Environment:
   DIDWW_ENV           production, sandbox or emulator
   DIDWW_API_URL       base URL, overriding the environment
   DIDWW_API_VERSION   X-DIDWW-API-Version to send
+  DIDWW_CALLBACK_SECRET  the callback signing secret (or --secret-file)
   NO_COLOR            disable colors";
 
 /// Create, wait for and download DIDWW CDR exports.
@@ -156,6 +157,9 @@ pub(crate) enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Verify or receive DIDWW's signed callbacks.
+    #[command(subcommand)]
+    Callback(CallbackCommand),
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -163,6 +167,69 @@ pub(crate) enum Command {
     },
     /// Print the manual page (roff) on stdout.
     Man,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum CallbackCommand {
+    /// Check a callback's signature: prints `valid` (exit 0) or `invalid` (exit 8).
+    ///
+    /// The payload is the --param pairs (a POST callback's form fields), or,
+    /// without any, the query parameters of --url (a GET callback).
+    Verify {
+        /// The URL DIDWW called (for GET, with its query).
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// The X-DIDWW-Signature header.
+        #[arg(long, value_name = "HEX")]
+        signature: String,
+        /// A payload pair (repeatable).
+        #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_pair)]
+        params: Vec<(String, String)>,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
+    /// Receive callbacks: verify each, answer, print one JSON line per valid one,
+    /// and optionally download the export.
+    Listen(ListenArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct SecretArgs {
+    /// Read the callback secret from this file ('-' for stdin) instead of
+    /// DIDWW_CALLBACK_SECRET (default: the API key, as older accounts sign with it).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) secret_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ListenArgs {
+    /// Address to listen on, e.g. 0.0.0.0:8080 (port 0: any free port).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) bind: std::net::SocketAddr,
+    /// The callback URL as registered with DIDWW, without query (needed behind a
+    /// proxy); otherwise http://<Host header><request target> is what is verified.
+    #[arg(long, value_name = "URL")]
+    pub(crate) public_url: Option<String>,
+    /// Download each completed export into this directory (needs the API key).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) download_dir: Option<PathBuf>,
+    /// With --download-dir: write the decompressed CSV.
+    #[arg(long, requires = "download_dir")]
+    pub(crate) decompress: bool,
+    /// Exit after the first valid callback has been handled.
+    #[arg(long)]
+    pub(crate) once: bool,
+    /// Largest request body accepted (413 beyond).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    pub(crate) max_body: usize,
+    #[command(flatten)]
+    pub(crate) secret: SecretArgs,
+}
+
+pub(crate) fn parse_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -240,6 +307,15 @@ pub(crate) struct CreateArgs {
     /// Validate and print the JSON:API request body; send nothing (no key needed).
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Receive the signed completion callback on this address instead of
+    /// polling (polls if none arrives before --wait-timeout); implies --wait.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["callback_url", "dry_run"])]
+    pub(crate) listen: Option<std::net::SocketAddr>,
+    /// With --listen: the public URL DIDWW should call (default: http://ADDR/).
+    #[arg(long, value_name = "URL", requires = "listen")]
+    pub(crate) public_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) secret: SecretArgs,
 }
 
 #[derive(Args, Debug)]

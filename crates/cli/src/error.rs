@@ -10,6 +10,7 @@ pub(crate) const NOT_FOUND: u8 = 4;
 pub(crate) const REJECTED: u8 = 5;
 pub(crate) const FAILURE: u8 = 6;
 pub(crate) const NOT_READY: u8 = 7;
+pub(crate) const BAD_SIGNATURE: u8 = 8;
 
 /// What went wrong, ready to print: `error: <message>` then the details.
 #[derive(Debug)]

@@ -7,6 +7,7 @@
 mod api;
 mod args;
 mod error;
+mod listen;
 mod output;
 
 use std::io::{IsTerminal, Read};
@@ -20,15 +21,19 @@ use didww_exports_core::operations::sanitize_file_name;
 use didww_exports_core::time::{month_range, parse_user_time};
 use didww_exports_core::wait::PollSchedule;
 use didww_exports_core::{
-    ApiKey, CallbackMethod, ClientOptions, CreateExport, Credential, DownloadOptions, Environment, Export, ExportId,
-    ExportType, ExternalReferenceId, ListQuery, PageSize, Sort, jsonapi,
+    ApiKey, CallbackMethod, CallbackSecret, ClientOptions, CreateExport, Credential, DownloadOptions, Environment,
+    Export, ExportId, ExportType, ExternalReferenceId, ListQuery, PageSize, Sort, jsonapi,
 };
 use didww_exports_mock::{BlockingMockServer, MockConfig};
 use serde_json::Value;
 
 use crate::api::Api;
-use crate::args::{Cli, Command, CreateArgs, Env, ExportTypeArg, ListArgs, MethodArg, Output, TransportKind, WaitArgs};
+use crate::args::{
+    CallbackCommand, Cli, Command, CreateArgs, Env, ExportTypeArg, ListArgs, ListenArgs, MethodArg, Output, SecretArgs,
+    TransportKind, WaitArgs,
+};
 use crate::error::{AUTH, CliError, INTERNAL, NOT_READY};
+use crate::listen::{Event, ListenConfig, Listener};
 use crate::output::{export_json, print_json, table, write_out};
 
 /// The key the built-in emulator accepts.
@@ -85,7 +90,17 @@ impl Context<'_> {
 
     /// The API client, starting the built-in emulator for `--env emulator`.
     fn api(&self) -> Result<Api, CliError> {
-        let (base, credential) = match (&self.cli.base_url, self.cli.env) {
+        let (base, credential) = self.endpoint()?;
+        self.api_for(&base, credential)
+    }
+
+    /// The base URL and credential, starting the built-in emulator for `--env emulator`.
+    fn endpoint(&self) -> Result<(String, Credential), CliError> {
+        if let Some(server) = self.emulator.get() {
+            let key = Credential::api_key(EMULATOR_KEY).map_err(|e| CliError::new(INTERNAL, e.to_string()))?;
+            return Ok((server.base_url().to_owned(), key));
+        }
+        Ok(match (&self.cli.base_url, self.cli.env) {
             (Some(url), _) => (url.clone(), self.api_key()?),
             (None, Env::Emulator) => {
                 let server = BlockingMockServer::start(MockConfig::new(EMULATOR_KEY).with_processing_delay_ms(1500))
@@ -102,9 +117,12 @@ impl Context<'_> {
             }
             (None, Env::Production) => (Environment::Production.base_url().to_string(), self.api_key()?),
             (None, Env::Sandbox) => (Environment::Sandbox.base_url().to_string(), self.api_key()?),
-        };
+        })
+    }
+
+    fn api_for(&self, base: &str, credential: Credential) -> Result<Api, CliError> {
         let mut builder = ClientOptions::builder()
-            .base_url(&base)
+            .base_url(base)
             .credential(credential)
             .api_version(&self.cli.api_version)
             .user_agent(&format!("didww-exports-cli/{}", env!("CARGO_PKG_VERSION")));
@@ -117,6 +135,35 @@ impl Context<'_> {
             self.cli.transport == TransportKind::Async,
             self.cli.verbose > 0,
         )
+    }
+
+    /// The callback secret: --secret-file, DIDWW_CALLBACK_SECRET, or (as for
+    /// older accounts) the API key when one is configured.
+    fn callback_secret(&self, args: &SecretArgs, api_key: Option<&Credential>) -> Result<CallbackSecret, CliError> {
+        let (raw, origin) = match &args.secret_file {
+            Some(path) if path.as_os_str() == "-" => {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .map_err(|e| CliError::usage(format!("could not read the callback secret from stdin: {e}")))?;
+                (s, "stdin".to_owned())
+            }
+            Some(path) => (
+                std::fs::read_to_string(path)
+                    .map_err(|e| CliError::usage(format!("could not read the secret file {}: {e}", path.display())))?,
+                path.display().to_string(),
+            ),
+            None => match (std::env::var("DIDWW_CALLBACK_SECRET"), api_key) {
+                (Ok(s), _) => (s, "DIDWW_CALLBACK_SECRET".to_owned()),
+                (Err(_), Some(key)) => (key.expose_secret().to_owned(), "the API key".to_owned()),
+                (Err(_), None) => {
+                    return Err(CliError::usage(
+                        "no callback secret configured: set DIDWW_CALLBACK_SECRET or pass --secret-file PATH",
+                    ));
+                }
+            },
+        };
+        CallbackSecret::new(raw.trim()).map_err(|e| CliError::usage(format!("the callback secret from {origin} {e}")))
     }
 
     fn print_export(&self, export: &Export) -> Result<(), CliError> {
@@ -139,7 +186,7 @@ fn schedule(wait: &WaitArgs) -> PollSchedule {
     }
 }
 
-fn build_request(args: &CreateArgs, now: DateTime<Utc>) -> Result<CreateExport, CliError> {
+fn build_request(args: &CreateArgs, now: DateTime<Utc>, listen_url: Option<&str>) -> Result<CreateExport, CliError> {
     let (from, to) = match (&args.month, &args.from, &args.to) {
         (Some(month), _, _) => month_range(month, now).map_err(|e| CliError::usage(format!("--month: {e}")))?,
         (None, Some(from), Some(to)) => (
@@ -159,14 +206,13 @@ fn build_request(args: &CreateArgs, now: DateTime<Utc>) -> Result<CreateExport, 
     if let Some(v) = &args.voice_out_trunk_id {
         b = b.voice_out_trunk_id(v.clone());
     }
-    if let Some(v) = &args.callback_url {
-        b = b.callback_url(v.clone());
+    if let Some(v) = listen_url.or(args.callback_url.as_deref()) {
+        b = b.callback_url(v);
     }
-    if let Some(m) = args.callback_method {
-        b = b.callback_method(match m {
-            MethodArg::Post => CallbackMethod::Post,
-            MethodArg::Get => CallbackMethod::Get,
-        });
+    match (args.callback_method, listen_url) {
+        (Some(MethodArg::Post), _) | (None, Some(_)) => b = b.callback_method(CallbackMethod::Post),
+        (Some(MethodArg::Get), _) => b = b.callback_method(CallbackMethod::Get),
+        (None, None) => {}
     }
     if let Some(v) = &args.external_reference_id {
         b = b.external_reference_id(v.clone());
@@ -211,7 +257,55 @@ fn download(
 }
 
 fn create(ctx: &Context<'_>, args: &CreateArgs) -> Result<(), CliError> {
-    let request = build_request(args, ctx.now)?;
+    if args.listen.is_none() {
+        return create_then(ctx, args, build_request(args, ctx.now, None)?, None);
+    }
+    // Validate everything else before binding or starting anything.
+    build_request(args, ctx.now, Some("http://127.0.0.1/"))?;
+    let (base, credential) = ctx.endpoint()?;
+    let secret = ctx.callback_secret(&args.secret, Some(&credential))?;
+    let listener = Listener::start(ListenConfig {
+        bind: args.listen.unwrap_or_else(|| unreachable!("checked above")),
+        public_url: args.public_url.clone(),
+        secret,
+        max_body: 64 * 1024,
+    })?;
+    let public = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}/", listener.addr()));
+    ctx.info(&format!(
+        "listening for the completion callback on {} (DIDWW will call {public})",
+        listener.addr()
+    ));
+    let request = build_request(args, ctx.now, Some(&public))?;
+    let api = ctx.api_for(&base, credential)?;
+    create_then(ctx, args, request, Some((api, listener)))
+}
+
+/// Waits for the signed callback of `id` until the deadline; `None` if none came.
+fn await_callback(ctx: &Context<'_>, listener: &Listener, id: &ExportId, timeout: Duration) -> Result<bool, CliError> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        match listener.next(Some(left)) {
+            Some(Event::Callback(cb)) if cb.id == *id && cb.status.is_completed() => return Ok(true),
+            Some(Event::Callback(cb)) => ctx.info(&format!("ignoring a callback for export {} ({})", cb.id, cb.status)),
+            Some(Event::Signal) => return Err(CliError::new(INTERNAL, "interrupted before the export completed")),
+            None => return Ok(false),
+        }
+    }
+}
+
+fn create_then(
+    ctx: &Context<'_>,
+    args: &CreateArgs,
+    request: CreateExport,
+    listening: Option<(Api, Listener)>,
+) -> Result<(), CliError> {
     if args.dry_run {
         return print_json(&jsonapi::create_document(&request));
     }
@@ -225,11 +319,23 @@ fn create(ctx: &Context<'_>, args: &CreateArgs) -> Result<(), CliError> {
             path.display()
         )));
     }
-    let api = ctx.api()?;
+    let (api, listener) = match listening {
+        Some((api, listener)) => (api, Some(listener)),
+        None => (ctx.api()?, None),
+    };
     let mut export = api.create(&request)?;
     ctx.info(&format!("created export {}", export.id));
-    if args.wait || args.download.is_some() {
-        export = api.wait(&export.id, &schedule(&args.wait_args), ctx.show_progress())?;
+    let plan = schedule(&args.wait_args);
+    if let Some(listener) = &listener {
+        if await_callback(ctx, listener, &export.id, plan.timeout)? {
+            ctx.info("received the signed completion callback");
+            export = api.get(&export.id)?;
+        } else {
+            ctx.info("no callback arrived in time; polling instead");
+            export = api.wait(&export.id, &plan, ctx.show_progress())?;
+        }
+    } else if args.wait || args.download.is_some() {
+        export = api.wait(&export.id, &plan, ctx.show_progress())?;
     }
     if let Some(path) = &args.download {
         download(ctx, &api, &export, path, args.decompress, args.force)?;
@@ -285,6 +391,67 @@ fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<(), CliError> {
             write_out(&table(&exports, ctx.color))?;
             ctx.info(&footer);
             Ok(())
+        }
+    }
+}
+
+fn listen_command(ctx: &Context<'_>, args: &ListenArgs) -> Result<(), CliError> {
+    // Downloads need the API; resolve it (and fail on a missing key) before listening.
+    let endpoint = match &args.download_dir {
+        Some(dir) => {
+            if !dir.is_dir() {
+                return Err(CliError::usage(format!(
+                    "--download-dir {} is not a directory",
+                    dir.display()
+                )));
+            }
+            Some(ctx.endpoint()?)
+        }
+        None => None,
+    };
+    let key = match &endpoint {
+        Some((_, credential)) => Some(credential.clone()),
+        None => std::env::var("DIDWW_API_KEY")
+            .ok()
+            .and_then(|k| Credential::api_key(k.trim()).ok()),
+    };
+    let secret = ctx.callback_secret(&args.secret, key.as_ref())?;
+    let api = match endpoint {
+        Some((base, credential)) => Some(ctx.api_for(&base, credential)?),
+        None => None,
+    };
+    let listener = Listener::start(ListenConfig {
+        bind: args.bind,
+        public_url: args.public_url.clone(),
+        secret,
+        max_body: args.max_body,
+    })?;
+    ctx.info(&format!("listening for DIDWW callbacks on http://{}", listener.addr()));
+    loop {
+        let Some(Event::Callback(cb)) = listener.next(None) else {
+            ctx.info("shutting down");
+            return Ok(());
+        };
+        let mut line = serde_json::json!({"id": cb.id.to_string(), "status": cb.status.as_str()});
+        let outcome = match (&api, &args.download_dir) {
+            (Some(api), Some(dir)) if cb.status.is_completed() => api.get(&cb.id).and_then(|export| {
+                let path = dir.join(default_path(&export, args.decompress));
+                if path.exists() {
+                    ctx.info(&format!("{} is already here; not downloading it again", path.display()));
+                } else {
+                    download(ctx, api, &export, &path, args.decompress, false)?;
+                }
+                line["path"] = serde_json::json!(path.display().to_string());
+                Ok(())
+            }),
+            _ => Ok(()),
+        };
+        let printed = write_out(&format!("{line}\n"));
+        match (outcome, args.once) {
+            (Err(e), true) => return Err(e),
+            (Err(e), false) => eprintln!("error: export {}: {}", cb.id, e.message),
+            (Ok(()), true) => return printed,
+            (Ok(()), false) => printed?,
         }
     }
 }
@@ -358,6 +525,37 @@ fn run(cli: &Cli) -> Result<(), CliError> {
                 Output::Table => write_out(&format!("{}\n", path.display())),
             }
         }
+        Command::Callback(CallbackCommand::Verify {
+            url,
+            signature,
+            params,
+            secret,
+        }) => {
+            let secret = ctx.callback_secret(secret, None)?;
+            let pairs = if params.is_empty() {
+                didww_exports_core::signature::callback_pairs("GET", url, b"")
+                    .map_err(|e| CliError::usage(e.to_string()))?
+            } else {
+                params.clone()
+            };
+            didww_exports_core::signature::normalize_url(url).map_err(|e| CliError::usage(format!("--url: {e}")))?;
+            let valid = didww_exports_core::signature::verify(
+                &secret,
+                url,
+                pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                signature,
+            );
+            write_out(if valid { "valid\n" } else { "invalid\n" })?;
+            if valid {
+                Ok(())
+            } else {
+                Err(CliError {
+                    silent: true,
+                    ..CliError::new(error::BAD_SIGNATURE, "invalid")
+                })
+            }
+        }
+        Command::Callback(CallbackCommand::Listen(args)) => listen_command(&ctx, args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "didww-exports", &mut out);

@@ -156,6 +156,20 @@ impl Api {
         result
     }
 
+    pub(crate) fn download_to_writer<W: std::io::Write + Send>(
+        &self,
+        export: &Export,
+        writer: W,
+        options: &DownloadOptions,
+        show: bool,
+    ) -> Result<(W, DownloadStats), CliError> {
+        let bar = ByteBar::new(show);
+        let progress = |received: u64, total: Option<u64>| bar.update(received, total);
+        let result = call!(self, c => c.download_to_writer(export, writer, options, progress));
+        bar.finish();
+        result
+    }
+
     pub(crate) fn download(
         &self,
         export: &Export,

@@ -156,10 +156,16 @@ pub(crate) enum Command {
         /// Replace an existing file.
         #[arg(long)]
         force: bool,
+        /// Print a summary of the file as it arrives (no second read).
+        #[arg(long)]
+        summarize: bool,
     },
     /// Verify or receive DIDWW's signed callbacks.
     #[command(subcommand)]
     Callback(CallbackCommand),
+    /// Read CDR files (plain or gzip, as a stream): summarize or convert them.
+    #[command(subcommand)]
+    Cdr(CdrCommand),
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -191,6 +197,57 @@ pub(crate) enum CallbackCommand {
     /// Receive callbacks: verify each, answer, print one JSON line per valid one,
     /// and optionally download the export.
     Listen(ListenArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum CdrCommand {
+    /// Count calls, answered calls and duration, and sum every amount column exactly.
+    Summarize {
+        /// The file (plain CSV or gzip); '-' for stdin.
+        file: PathBuf,
+        /// Also group the sums by this key.
+        #[arg(long, value_enum, value_name = "KEY")]
+        by: Option<GroupByArg>,
+        /// Report malformed rows on stderr and leave them out, instead of stopping at the first.
+        #[arg(long)]
+        skip_bad_rows: bool,
+    },
+    /// Decompress to CSV, or write one JSON object per row (JSON Lines).
+    Convert {
+        /// The file (plain CSV or gzip); '-' for stdin.
+        file: PathBuf,
+        /// The output format.
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        to: ConvertTo,
+        /// Write here (atomically) instead of stdout.
+        #[arg(short = 'O', long, value_name = "PATH")]
+        out: Option<PathBuf>,
+        /// Replace an existing file.
+        #[arg(long, requires = "out")]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GroupByArg {
+    /// The DID called
+    Did,
+    /// The UTC day the call started
+    Day,
+    /// The caller
+    Source,
+    /// Where the call was delivered
+    Destination,
+    /// The SIP disconnect code
+    DisconnectCode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ConvertTo {
+    /// The CSV itself
+    Csv,
+    /// One JSON object per row
+    Jsonl,
 }
 
 #[derive(Args, Debug)]
@@ -302,6 +359,9 @@ pub(crate) struct CreateArgs {
     /// With --download: replace an existing file.
     #[arg(long, requires = "download")]
     pub(crate) force: bool,
+    /// With --download: print a summary of the file as it arrives.
+    #[arg(long, requires = "download")]
+    pub(crate) summarize: bool,
     #[command(flatten)]
     pub(crate) wait_args: WaitArgs,
     /// Validate and print the JSON:API request body; send nothing (no key needed).

@@ -6,6 +6,7 @@
 
 mod api;
 mod args;
+mod cdr;
 mod error;
 mod listen;
 mod output;
@@ -29,8 +30,8 @@ use serde_json::Value;
 
 use crate::api::Api;
 use crate::args::{
-    CallbackCommand, Cli, Command, CreateArgs, Env, ExportTypeArg, ListArgs, ListenArgs, MethodArg, Output, SecretArgs,
-    TransportKind, WaitArgs,
+    CallbackCommand, CdrCommand, Cli, Command, CreateArgs, Env, ExportTypeArg, ListArgs, ListenArgs, MethodArg, Output,
+    SecretArgs, TransportKind, WaitArgs,
 };
 use crate::error::{AUTH, CliError, INTERNAL, NOT_READY};
 use crate::listen::{Event, ListenConfig, Listener};
@@ -237,6 +238,8 @@ fn default_path(export: &Export, decompress: bool) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Downloads `export` to `path`; with `summarize`, also summarizes the bytes
+/// as they arrive and returns the summary (the file is still written atomically).
 fn download(
     ctx: &Context<'_>,
     api: &Api,
@@ -244,16 +247,33 @@ fn download(
     path: &std::path::Path,
     decompress: bool,
     force: bool,
-) -> Result<(), CliError> {
+    summarize: bool,
+) -> Result<Option<didww_exports_core::summary::Summary>, CliError> {
     let options = DownloadOptions::default().decompress(decompress).overwrite(force);
-    let stats = api.download(export, path, &options, ctx.show_progress())?;
+    let (written, summary) = if summarize {
+        let file = didww_exports_fs::AtomicFile::create(path, force)
+            .map_err(|e| CliError::from_client(didww_exports_core::ClientError::<std::io::Error>::from(e)))?;
+        let (tee, summarizer) = cdr::tee(file, None);
+        let (tee, stats) = api.download_to_writer(export, tee, &options, ctx.show_progress())?;
+        let file = tee.into_inner();
+        let summary = summarizer
+            .join()
+            .map_err(|_| CliError::new(INTERNAL, "the summarizer stopped unexpectedly"))?;
+        file.commit()
+            .map_err(|e| CliError::from_client(didww_exports_core::ClientError::<std::io::Error>::from(e)))?;
+        let summary =
+            summary.map_err(|e| CliError::usage(format!("downloaded {} (kept), but {}", path.display(), e.message)))?;
+        (stats.written, Some(summary))
+    } else {
+        (api.download(export, path, &options, ctx.show_progress())?.written, None)
+    };
     ctx.info(&format!(
         "downloaded {} ({} bytes{})",
         path.display(),
-        stats.written,
+        written,
         if decompress { ", decompressed" } else { "" }
     ));
-    Ok(())
+    Ok(summary)
 }
 
 fn create(ctx: &Context<'_>, args: &CreateArgs) -> Result<(), CliError> {
@@ -337,10 +357,22 @@ fn create_then(
     } else if args.wait || args.download.is_some() {
         export = api.wait(&export.id, &plan, ctx.show_progress())?;
     }
-    if let Some(path) = &args.download {
-        download(ctx, &api, &export, path, args.decompress, args.force)?;
+    let summary = match &args.download {
+        Some(path) => download(ctx, &api, &export, path, args.decompress, args.force, args.summarize)?,
+        None => None,
+    };
+    match (summary, ctx.cli.output) {
+        (Some(summary), Output::Json) => {
+            let mut object = export_json(&export);
+            object["summary"] = summary.to_json();
+            print_json(&object)
+        }
+        (Some(summary), Output::Table) => {
+            ctx.print_export(&export)?;
+            write_out(&cdr::summary_table(&summary))
+        }
+        (None, _) => ctx.print_export(&export),
     }
-    ctx.print_export(&export)
 }
 
 fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<(), CliError> {
@@ -439,7 +471,7 @@ fn listen_command(ctx: &Context<'_>, args: &ListenArgs) -> Result<(), CliError> 
                 if path.exists() {
                     ctx.info(&format!("{} is already here; not downloading it again", path.display()));
                 } else {
-                    download(ctx, api, &export, &path, args.decompress, false)?;
+                    download(ctx, api, &export, &path, args.decompress, false, false)?;
                 }
                 line["path"] = serde_json::json!(path.display().to_string());
                 Ok(())
@@ -503,6 +535,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
             out,
             decompress,
             force,
+            summarize,
         } => {
             let id = parse_id(id)?;
             let api = ctx.api()?;
@@ -517,12 +550,19 @@ fn run(cli: &Cli) -> Result<(), CliError> {
                 ));
             }
             let path = out.clone().unwrap_or_else(|| default_path(&export, *decompress));
-            download(&ctx, &api, &export, &path, *decompress, *force)?;
-            match ctx.cli.output {
-                Output::Json => {
-                    print_json(&serde_json::json!({"id": id.to_string(), "path": path.display().to_string()}))
+            let summary = download(&ctx, &api, &export, &path, *decompress, *force, *summarize)?;
+            match (ctx.cli.output, summary) {
+                (Output::Json, summary) => {
+                    let mut object = serde_json::json!({"id": id.to_string(), "path": path.display().to_string()});
+                    if let Some(s) = summary {
+                        object["summary"] = s.to_json();
+                    }
+                    print_json(&object)
                 }
-                Output::Table => write_out(&format!("{}\n", path.display())),
+                (Output::Table, summary) => {
+                    write_out(&format!("{}\n", path.display()))?;
+                    summary.map_or(Ok(()), |s| write_out(&cdr::summary_table(&s)))
+                }
             }
         }
         Command::Callback(CallbackCommand::Verify {
@@ -556,6 +596,14 @@ fn run(cli: &Cli) -> Result<(), CliError> {
             }
         }
         Command::Callback(CallbackCommand::Listen(args)) => listen_command(&ctx, args),
+        Command::Cdr(CdrCommand::Summarize {
+            file,
+            by,
+            skip_bad_rows,
+        }) => cdr::summarize_command(file, *by, *skip_bad_rows, ctx.cli.output),
+        Command::Cdr(CdrCommand::Convert { file, to, out, force }) => {
+            cdr::convert_command(file, *to, out.as_deref(), *force)
+        }
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "didww-exports", &mut out);

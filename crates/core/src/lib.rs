@@ -18,6 +18,7 @@
 //! - [`retry`], [`wait`], [`origin`]: the policies both transports share.
 //! - [`transport`]: the small traits the blocking and async clients implement.
 //! - [`signature`]: signing and verifying DIDWW callbacks (HMAC-SHA1).
+//! - [`cdr`], [`summary`], [`amount`]: reading CDR files a row at a time, summing them exactly.
 //!
 //! ## Example: the request of DIDWW's "Create Export" page
 //!
@@ -67,6 +68,7 @@
 //! assert_eq!(pointers, ["/data/attributes/filters/from", "/data/attributes/filters/did_number"]);
 //! ```
 
+pub mod amount;
 pub mod cdr;
 pub mod client;
 pub mod config;
@@ -82,6 +84,7 @@ pub mod origin;
 pub mod retry;
 pub mod secret;
 pub mod signature;
+pub mod summary;
 pub mod time;
 pub mod transport;
 pub mod update;

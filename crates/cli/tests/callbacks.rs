@@ -3,6 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(unix)]
 
+mod common;
+use common::bin;
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -14,22 +17,6 @@ use serde_json::Value;
 
 const KEY: &str = "cb-test-KEY-9912";
 const SECRET: &str = "cb-test-SECRET-3141";
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_didww-exports"));
-    for var in [
-        "DIDWW_API_KEY",
-        "DIDWW_ENV",
-        "DIDWW_API_URL",
-        "DIDWW_API_VERSION",
-        "DIDWW_CALLBACK_SECRET",
-        "NO_COLOR",
-    ] {
-        c.env_remove(var);
-    }
-    c.stdin(Stdio::null());
-    c
-}
 
 fn server(delay_ms: u64) -> BlockingMockServer {
     BlockingMockServer::start(

@@ -1,6 +1,9 @@
 //! `cdr summarize`, `cdr convert` and `download --summarize` through the binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::bin;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -10,21 +13,6 @@ use didww_exports_core::cdr::{INBOUND_HEADER, INBOUND_SAMPLE_ROW};
 use didww_exports_mock::cdrgen::{CdrSpec, generate};
 use didww_exports_mock::{BlockingMockServer, MockConfig};
 use serde_json::Value;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_didww-exports"));
-    for var in [
-        "DIDWW_API_KEY",
-        "DIDWW_ENV",
-        "DIDWW_API_URL",
-        "DIDWW_API_VERSION",
-        "NO_COLOR",
-    ] {
-        c.env_remove(var);
-    }
-    c.stdin(Stdio::null());
-    c
-}
 
 fn run(c: &mut Command) -> (i32, String, String) {
     let out = c.output().unwrap();

@@ -2,6 +2,9 @@
 //! every command, every exit code, both transports.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::bin;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -19,22 +22,6 @@ fn server(delay_ms: u64) -> BlockingMockServer {
             .with_rate_limit(0),
     )
     .unwrap()
-}
-
-/// The binary with a clean environment: no DIDWW_* variables from the caller.
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_didww-exports"));
-    for var in [
-        "DIDWW_API_KEY",
-        "DIDWW_ENV",
-        "DIDWW_API_URL",
-        "DIDWW_API_VERSION",
-        "NO_COLOR",
-    ] {
-        c.env_remove(var);
-    }
-    c.stdin(Stdio::null());
-    c
 }
 
 fn against(s: &BlockingMockServer) -> Command {

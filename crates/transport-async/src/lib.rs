@@ -109,10 +109,13 @@ pub struct ReqwestTransport {
 impl ReqwestTransport {
     /// A transport with its own `reqwest::Client` (no redirects, the given connect timeout).
     pub fn new(connect_timeout: Duration) -> Result<Self, ReqwestError> {
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(connect_timeout)
-            .build()?;
+            .connect_timeout(connect_timeout);
+        // With both TLS features compiled in, `native-tls` means "use the platform's TLS".
+        #[cfg(feature = "native-tls")]
+        let builder = builder.tls_backend_native();
+        let client = builder.build()?;
         Ok(ReqwestTransport { client })
     }
 

@@ -85,11 +85,19 @@ pub struct UreqTransport {
 impl UreqTransport {
     /// A transport with its own agent.
     pub fn new() -> Self {
-        let config = ureq::Agent::config_builder()
+        let builder = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
-            .user_agent(ureq::config::AutoHeaderValue::None)
-            .build();
+            .user_agent(ureq::config::AutoHeaderValue::None);
+        // ureq picks its TLS library at run time and defaults to rustls whatever
+        // is compiled in: the `native-tls` feature means "use the platform's TLS".
+        #[cfg(feature = "native-tls")]
+        let builder = builder.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .provider(ureq::tls::TlsProvider::NativeTls)
+                .build(),
+        );
+        let config = builder.build();
         UreqTransport {
             agent: ureq::Agent::new_with_config(config),
         }

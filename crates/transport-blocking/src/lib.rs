@@ -68,8 +68,13 @@ impl TransportError for UreqError {
 fn io_kind(e: &std::io::Error) -> TransportErrorKind {
     use std::io::ErrorKind as K;
     match e.kind() {
-        K::ConnectionRefused | K::AddrNotAvailable | K::NotFound => TransportErrorKind::Connect,
+        K::ConnectionRefused | K::AddrNotAvailable | K::NotFound | K::HostUnreachable | K::NetworkUnreachable => {
+            TransportErrorKind::Connect
+        }
         K::TimedOut | K::WouldBlock => TransportErrorKind::Timeout,
+        // ureq passes name resolution failures on as plain I/O errors; std words them
+        // this way. Nothing was sent, so a create may be retried and cannot exist.
+        _ if e.to_string().starts_with("failed to lookup address information") => TransportErrorKind::Connect,
         _ => TransportErrorKind::Io,
     }
 }
@@ -505,6 +510,27 @@ mod tests {
             .did_number("123456789")
             .build(chrono::Utc.with_ymd_and_hms(2025, 12, 16, 0, 0, 0).unwrap())
             .unwrap()
+    }
+
+    #[test]
+    fn name_resolution_failures_mean_nothing_was_sent() {
+        let dns = UreqError(ureq::Error::Io(std::io::Error::other(
+            "failed to lookup address information: Name or service not known",
+        )));
+        assert_eq!(dns.kind(), TransportErrorKind::Connect);
+        let refused = UreqError(ureq::Error::Io(std::io::ErrorKind::ConnectionRefused.into()));
+        assert_eq!(refused.kind(), TransportErrorKind::Connect);
+        let reset = UreqError(ureq::Error::Io(std::io::ErrorKind::ConnectionReset.into()));
+        assert_eq!(reset.kind(), TransportErrorKind::Io);
+        assert_eq!(UreqError(ureq::Error::HostNotFound).kind(), TransportErrorKind::Connect);
+        assert_eq!(
+            UreqError(ureq::Error::Timeout(ureq::Timeout::Connect)).kind(),
+            TransportErrorKind::Connect
+        );
+        assert_eq!(
+            UreqError(ureq::Error::Timeout(ureq::Timeout::Global)).kind(),
+            TransportErrorKind::Timeout
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::export::ExportStatus;
 use crate::ids::ExportId;
 use crate::operations::{BuildError, Operation};
-use crate::retry::{Failure, RandomSource, RetryDecision, RetryPolicy, SplitMix64};
+use crate::retry::{Failure, RetryDecision, RetryPolicy, SplitMix64};
 use crate::secret::Credential;
 use crate::transport::{RequestLimits, TransportError, TransportErrorKind};
 use crate::wait::PollSchedule;
@@ -193,13 +193,49 @@ impl ClientOptionsBuilder {
     }
 }
 
-/// Drives retries of one operation: feed it each failure, it says wait or stop.
+/// Hands out a [`Retrier`] per call, each with its own jitter seed.
+///
+/// Core reads no clock: the client seeds it (from the time, say) once.
+#[derive(Debug)]
+pub struct Retriers {
+    seed: std::sync::atomic::AtomicU64,
+}
+
+impl Retriers {
+    /// Retriers whose jitter starts from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Retriers {
+            seed: std::sync::atomic::AtomicU64::new(seed),
+        }
+    }
+
+    /// A retrier for one call of `operation`.
+    pub fn start(&self, policy: &RetryPolicy, operation: Operation) -> Retrier {
+        let seed = self
+            .seed
+            .fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed);
+        Retrier::new(policy, operation, seed)
+    }
+}
+
+/// Drives retries of one call: after each failed attempt it says wait (how
+/// long) or stop (with the error to report). Both clients' loops are
+/// "send, ask the retrier, sleep or finish" around it.
 #[derive(Debug, Clone)]
 pub struct Retrier {
     policy: RetryPolicy,
     operation: Operation,
     attempt: u32,
     random: SplitMix64,
+}
+
+/// What a client does after an attempt.
+#[derive(Debug)]
+pub enum Next<T> {
+    /// Sleep this long, then send again.
+    Retry(Duration),
+    /// Stop with this.
+    Finish(T),
 }
 
 impl Retrier {
@@ -229,9 +265,30 @@ impl Retrier {
         decision
     }
 
-    /// Draws a random number (for callers that need jitter of their own).
-    pub fn random(&mut self) -> u64 {
-        self.random.next_u64()
+    /// After the transport failed to send or to get an answer: retry, or finish
+    /// with the error to report.
+    pub fn after_send_error<E: TransportError>(&mut self, error: E, now: DateTime<Utc>) -> Next<ClientError<E>> {
+        match self.after(&Failure::from_transport(error.kind()), now) {
+            RetryDecision::RetryAfter(d) => Next::Retry(d),
+            RetryDecision::GiveUp => Next::Finish(ClientError::from_transport(self.operation, error)),
+        }
+    }
+
+    /// After a response that is not the success it waits for: `Some(delay)` to
+    /// send again (a 429, 502, 503 or 504 with attempts left), `None` to report it.
+    pub fn after_response<B>(&mut self, response: &http::Response<B>, now: DateTime<Utc>) -> Option<Duration> {
+        let status = response.status().as_u16();
+        if !crate::retry::is_retryable_status(status) {
+            return None;
+        }
+        let failure = Failure::Status {
+            status,
+            retry_after: crate::operations::retry_after(response.headers()),
+        };
+        match self.after(&failure, now) {
+            RetryDecision::RetryAfter(d) => Some(d),
+            RetryDecision::GiveUp => None,
+        }
     }
 }
 
@@ -507,6 +564,46 @@ mod tests {
         assert!(matches!(r.after(&fail, now), RetryDecision::RetryAfter(_)));
         assert_eq!(r.attempt(), 4);
         assert_eq!(r.after(&fail, now), RetryDecision::GiveUp);
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("refused")]
+    struct Refused;
+    impl TransportError for Refused {
+        fn kind(&self) -> TransportErrorKind {
+            TransportErrorKind::Connect
+        }
+    }
+
+    #[test]
+    fn retrier_steps_for_client_loops() {
+        let now = DateTime::<Utc>::from_timestamp(1_765_000_000, 0).unwrap();
+        let retriers = Retriers::new(1);
+        let mut r = retriers.start(&RetryPolicy::default(), Operation::Get);
+        let busy = http::Response::builder()
+            .status(503)
+            .header("retry-after", "2")
+            .body(())
+            .unwrap();
+        assert_eq!(r.after_response(&busy, now), Some(Duration::from_secs(2)));
+        let missing = http::Response::builder().status(404).body(()).unwrap();
+        assert_eq!(r.after_response(&missing, now), None, "a 404 is reported, not retried");
+        assert!(matches!(r.after_send_error(Refused, now), Next::Retry(_)));
+        assert!(matches!(r.after_send_error(Refused, now), Next::Retry(_)));
+        assert!(matches!(
+            r.after_send_error(Refused, now),
+            Next::Finish(ClientError::Transport {
+                sent: false,
+                operation: Operation::Get,
+                ..
+            })
+        ));
+        let mut create = retriers.start(&RetryPolicy::default(), Operation::Create);
+        assert_eq!(
+            create.after_response(&busy, now),
+            None,
+            "a create answered 503 is not replayed"
+        );
     }
 
     #[test]

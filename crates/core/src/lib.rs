@@ -91,7 +91,7 @@ pub mod update;
 pub mod validation;
 pub mod wait;
 
-pub use client::{ClientError, ClientOptions, ClientOptionsBuilder, Retrier, Timeouts};
+pub use client::{ClientError, ClientOptions, ClientOptionsBuilder, Next, Retrier, Retriers, Timeouts};
 pub use config::{ApiVersion, BaseUrl, ClientConfig, ConfigError, Environment};
 pub use create::{CdrFilters, CreateExport, CreateExportBuilder};
 pub use download::{DownloadOptions, DownloadReport, DownloadSink, DownloadStats, IntegrityError, SinkError};

@@ -44,7 +44,7 @@ pub struct SettingsPatch {
 /// A request the emulator received (admin requests are not recorded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedRequest {
-    /// Order of arrival, from 1.
+    /// Order of arrival, from 1 (it keeps counting after the log is cleared).
     pub seq: u64,
     /// The method.
     pub method: String,
@@ -128,6 +128,7 @@ pub(crate) struct AppState {
     callbacks: Mutex<Vec<CallbackRecord>>,
     rate: Mutex<HashMap<String, VecDeque<Instant>>>,
     next_id: AtomicU64,
+    next_seq: AtomicU64,
     pub(crate) http: reqwest::Client,
 }
 
@@ -160,6 +161,7 @@ impl AppState {
             callbacks: Mutex::new(Vec::new()),
             rate: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
+            next_seq: AtomicU64::new(0),
             http,
         }
     }
@@ -230,8 +232,10 @@ impl AppState {
     }
 
     pub(crate) fn record_request(&self, req: &http::request::Parts) -> u64 {
+        // Numbered from a counter, not the log's length: clearing the log must
+        // not make a request still in flight record its status on another entry.
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed) + 1;
         let mut log = lock(&self.requests);
-        let seq = log.len() as u64 + 1;
         let headers = req
             .headers
             .iter()
@@ -255,7 +259,8 @@ impl AppState {
     }
 
     pub(crate) fn record_status(&self, seq: u64, status: u16) {
-        if let Some(entry) = lock(&self.requests).get_mut(seq as usize - 1) {
+        let mut log = lock(&self.requests);
+        if let Some(entry) = log.iter_mut().rev().find(|e| e.seq == seq) {
             entry.status = Some(status);
         }
     }
@@ -306,5 +311,24 @@ impl AppState {
         }
         window.push_back(now);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_land_on_their_own_request_after_a_clear() {
+        let state = AppState::new(MockConfig::new("k"), "http://x/v3".into());
+        let (parts, ()) = http::Request::get("/v3/exports").body(()).unwrap().into_parts();
+        let in_flight = state.record_request(&parts);
+        state.clear_requests();
+        let newer = state.record_request(&parts);
+        state.record_status(in_flight, 503);
+        state.record_status(newer, 200);
+        let log = state.requests();
+        assert_eq!(log.len(), 1);
+        assert_eq!((log[0].seq, log[0].status), (2, Some(200)));
     }
 }

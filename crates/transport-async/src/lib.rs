@@ -28,18 +28,16 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use didww_exports_core::client::ClientError;
 use didww_exports_core::operations::{self, DownloadHead};
-use didww_exports_core::retry::{Failure, RetryDecision, is_retryable_status};
 use didww_exports_core::transport::{
     AsyncBody, AsyncTransport, RequestLimits, TransportError, TransportErrorKind, clone_request,
 };
 use didww_exports_core::wait::{PollSchedule, WaitStep, Waiter};
 use didww_exports_core::{
-    ApiError, DownloadSink, DownloadStats, ExportPage, ListQuery, Operation, Retrier, UpdateExport,
+    ApiError, DownloadSink, DownloadStats, ExportPage, ListQuery, Next, Operation, Retriers, UpdateExport,
 };
 use didww_exports_fs::AtomicFile;
 use futures_util::Stream;
@@ -159,7 +157,7 @@ impl AsyncTransport for ReqwestTransport {
 pub struct Client<T: AsyncTransport = ReqwestTransport> {
     options: ClientOptions,
     transport: T,
-    seed: AtomicU64,
+    retriers: Retriers,
 }
 
 impl Client<ReqwestTransport> {
@@ -189,26 +187,17 @@ impl<T: AsyncTransport> Client<T> {
     pub fn with_transport(options: ClientOptions, transport: T) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x5EED);
+            .map_or(0x5EED, |d| d.as_nanos() as u64);
         Client {
             options,
             transport,
-            seed: AtomicU64::new(seed),
+            retriers: Retriers::new(seed),
         }
     }
 
     /// The options.
     pub fn options(&self) -> &ClientOptions {
         &self.options
-    }
-
-    fn retrier(&self, operation: Operation) -> Retrier {
-        Retrier::new(
-            &self.options.retry,
-            operation,
-            self.seed.fetch_add(0x9E37_79B9, Ordering::Relaxed),
-        )
     }
 
     /// Reads at most `limit` bytes; `Ok(None)` when the body is longer.
@@ -235,44 +224,27 @@ impl<T: AsyncTransport> Client<T> {
         parse: impl Fn(&Response<Vec<u8>>) -> Result<X, ApiError>,
     ) -> Result<X, ErrorOf<T>> {
         let request = self.options.prepare(operation, request);
-        let mut retrier = self.retrier(operation);
+        let mut retrier = self.retriers.start(&self.options.retry, operation);
         loop {
-            let (failure, response) = match self.transport.send(clone_request(&request)).await {
-                Err(e) => {
-                    let failure = Failure::from_transport(e.kind());
-                    match retrier.after(&failure, now()) {
-                        RetryDecision::RetryAfter(d) => {
-                            tokio::time::sleep(d).await;
-                            continue;
-                        }
-                        RetryDecision::GiveUp => return Err(ClientError::from_transport(operation, e)),
+            let response = match self.transport.send(clone_request(&request)).await {
+                Ok(response) => response,
+                Err(e) => match retrier.after_send_error(e, now()) {
+                    Next::Retry(d) => {
+                        tokio::time::sleep(d).await;
+                        continue;
                     }
-                }
-                Ok(response) => {
-                    let (parts, mut body) = response.into_parts();
-                    let bytes = Self::read_limited(operation, &mut body, self.options.max_json_bytes)
-                        .await?
-                        .ok_or(ClientError::ResponseTooLarge {
-                            operation,
-                            limit: self.options.max_json_bytes,
-                        })?;
-                    let response = Response::from_parts(parts, bytes);
-                    let status = response.status().as_u16();
-                    if !is_retryable_status(status) {
-                        return parse(&response).map_err(|error| ClientError::Api { operation, error });
-                    }
-                    let failure = Failure::Status {
-                        status,
-                        retry_after: operations::retry_after(response.headers()),
-                    };
-                    (failure, response)
-                }
+                    Next::Finish(error) => return Err(error),
+                },
             };
-            match retrier.after(&failure, now()) {
-                RetryDecision::RetryAfter(d) => tokio::time::sleep(d).await,
-                RetryDecision::GiveUp => {
-                    return parse(&response).map_err(|error| ClientError::Api { operation, error });
-                }
+            let (parts, mut body) = response.into_parts();
+            let limit = self.options.max_json_bytes;
+            let bytes = Self::read_limited(operation, &mut body, limit)
+                .await?
+                .ok_or(ClientError::ResponseTooLarge { operation, limit })?;
+            let response = Response::from_parts(parts, bytes);
+            match retrier.after_response(&response, now()) {
+                Some(d) => tokio::time::sleep(d).await,
+                None => return parse(&response).map_err(|error| ClientError::Api { operation, error }),
             }
         }
     }
@@ -378,35 +350,34 @@ impl<T: AsyncTransport> Client<T> {
     async fn open_download(&self, request: Request<Vec<u8>>) -> Result<(DownloadHead, T::Body), ErrorOf<T>> {
         let operation = Operation::Download;
         let request = self.options.prepare(operation, request);
-        let mut retrier = self.retrier(operation);
+        let mut retrier = self.retriers.start(&self.options.retry, operation);
         loop {
-            let (failure, outcome) = match self.transport.send(clone_request(&request)).await {
-                Err(e) => (Failure::from_transport(e.kind()), Err(e)),
-                Ok(response) => {
-                    if let Some(head) = operations::download_head(&response) {
-                        return Ok((head, response.into_body()));
+            let response = match self.transport.send(clone_request(&request)).await {
+                Ok(response) => response,
+                Err(e) => match retrier.after_send_error(e, now()) {
+                    Next::Retry(d) => {
+                        tokio::time::sleep(d).await;
+                        continue;
                     }
-                    let (parts, mut body) = response.into_parts();
-                    let bytes = Self::read_limited(operation, &mut body, MAX_ERROR_BODY)
-                        .await?
-                        .unwrap_or_default();
-                    let response = Response::from_parts(parts, bytes);
-                    let status = response.status().as_u16();
-                    let error = operations::download_error(&response);
-                    if !is_retryable_status(status) {
-                        return Err(ClientError::Api { operation, error });
-                    }
-                    let failure = Failure::Status {
-                        status,
-                        retry_after: operations::retry_after(response.headers()),
-                    };
-                    (failure, Ok(error))
-                }
+                    Next::Finish(error) => return Err(error),
+                },
             };
-            match (retrier.after(&failure, now()), outcome) {
-                (RetryDecision::RetryAfter(d), _) => tokio::time::sleep(d).await,
-                (RetryDecision::GiveUp, Err(e)) => return Err(ClientError::from_transport(operation, e)),
-                (RetryDecision::GiveUp, Ok(error)) => return Err(ClientError::Api { operation, error }),
+            if let Some(head) = operations::download_head(&response) {
+                return Ok((head, response.into_body()));
+            }
+            let (parts, mut body) = response.into_parts();
+            let bytes = Self::read_limited(operation, &mut body, MAX_ERROR_BODY)
+                .await?
+                .unwrap_or_default();
+            let response = Response::from_parts(parts, bytes);
+            match retrier.after_response(&response, now()) {
+                Some(d) => tokio::time::sleep(d).await,
+                None => {
+                    return Err(ClientError::Api {
+                        operation,
+                        error: operations::download_error(&response),
+                    });
+                }
             }
         }
     }

@@ -25,16 +25,14 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use didww_exports_core::client::ClientError;
 use didww_exports_core::operations::{self, DownloadHead};
-use didww_exports_core::retry::{Failure, RetryDecision, is_retryable_status};
 use didww_exports_core::transport::{RequestLimits, Transport, TransportError, TransportErrorKind, clone_request};
 use didww_exports_core::wait::{PollSchedule, WaitStep, Waiter};
 use didww_exports_core::{
-    ApiError, DownloadSink, DownloadStats, ExportPage, ListQuery, Operation, Retrier, UpdateExport,
+    ApiError, DownloadSink, DownloadStats, ExportPage, ListQuery, Next, Operation, Retriers, UpdateExport,
 };
 use didww_exports_fs::AtomicFile;
 use http::{Request, Response};
@@ -160,7 +158,7 @@ impl Transport for UreqTransport {
 pub struct Client<T: Transport = UreqTransport> {
     options: ClientOptions,
     transport: T,
-    seed: AtomicU64,
+    retriers: Retriers,
 }
 
 impl Client<UreqTransport> {
@@ -196,26 +194,17 @@ impl<T: Transport> Client<T> {
     pub fn with_transport(options: ClientOptions, transport: T) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x5EED);
+            .map_or(0x5EED, |d| d.as_nanos() as u64);
         Client {
             options,
             transport,
-            seed: AtomicU64::new(seed),
+            retriers: Retriers::new(seed),
         }
     }
 
     /// The options.
     pub fn options(&self) -> &ClientOptions {
         &self.options
-    }
-
-    fn retrier(&self, operation: Operation) -> Retrier {
-        Retrier::new(
-            &self.options.retry,
-            operation,
-            self.seed.fetch_add(0x9E37_79B9, Ordering::Relaxed),
-        )
     }
 
     /// Sends `request` with retries and reads its (bounded) JSON answer.
@@ -226,47 +215,27 @@ impl<T: Transport> Client<T> {
         parse: impl Fn(&Response<Vec<u8>>) -> Result<X, ApiError>,
     ) -> Result<X, ErrorOf<T>> {
         let request = self.options.prepare(operation, request);
-        let mut retrier = self.retrier(operation);
+        let mut retrier = self.retriers.start(&self.options.retry, operation);
         loop {
-            let failure = match self.transport.send(clone_request(&request)) {
-                Err(e) => {
-                    let failure = Failure::from_transport(e.kind());
-                    match retrier.after(&failure, now()) {
-                        RetryDecision::RetryAfter(d) => {
-                            std::thread::sleep(d);
-                            continue;
-                        }
-                        RetryDecision::GiveUp => return Err(ClientError::from_transport(operation, e)),
+            let response = match self.transport.send(clone_request(&request)) {
+                Ok(response) => response,
+                Err(e) => match retrier.after_send_error(e, now()) {
+                    Next::Retry(d) => {
+                        std::thread::sleep(d);
+                        continue;
                     }
-                }
-                Ok(response) => {
-                    let (parts, body) = response.into_parts();
-                    let bytes = read_limited(body, self.options.max_json_bytes)
-                        .map_err(|e| ClientError::from_body_read(operation, e))?
-                        .ok_or(ClientError::ResponseTooLarge {
-                            operation,
-                            limit: self.options.max_json_bytes,
-                        })?;
-                    let response = Response::from_parts(parts, bytes);
-                    let status = response.status().as_u16();
-                    if !is_retryable_status(status) {
-                        return parse(&response).map_err(|error| ClientError::Api { operation, error });
-                    }
-                    (
-                        Failure::Status {
-                            status,
-                            retry_after: operations::retry_after(response.headers()),
-                        },
-                        response,
-                    )
-                }
+                    Next::Finish(error) => return Err(error),
+                },
             };
-            let (failure, response) = failure;
-            match retrier.after(&failure, now()) {
-                RetryDecision::RetryAfter(d) => std::thread::sleep(d),
-                RetryDecision::GiveUp => {
-                    return parse(&response).map_err(|error| ClientError::Api { operation, error });
-                }
+            let (parts, body) = response.into_parts();
+            let limit = self.options.max_json_bytes;
+            let bytes = read_limited(body, limit)
+                .map_err(|e| ClientError::from_body_read(operation, e))?
+                .ok_or(ClientError::ResponseTooLarge { operation, limit })?;
+            let response = Response::from_parts(parts, bytes);
+            match retrier.after_response(&response, now()) {
+                Some(d) => std::thread::sleep(d),
+                None => return parse(&response).map_err(|error| ClientError::Api { operation, error }),
             }
         }
     }
@@ -352,35 +321,34 @@ impl<T: Transport> Client<T> {
     fn open_download(&self, request: Request<Vec<u8>>) -> Result<(DownloadHead, T::Body), ErrorOf<T>> {
         let operation = Operation::Download;
         let request = self.options.prepare(operation, request);
-        let mut retrier = self.retrier(operation);
+        let mut retrier = self.retriers.start(&self.options.retry, operation);
         loop {
-            let failure = match self.transport.send(clone_request(&request)) {
-                Err(e) => (Failure::from_transport(e.kind()), Err(e)),
-                Ok(response) => {
-                    if let Some(head) = operations::download_head(&response) {
-                        return Ok((head, response.into_body()));
+            let response = match self.transport.send(clone_request(&request)) {
+                Ok(response) => response,
+                Err(e) => match retrier.after_send_error(e, now()) {
+                    Next::Retry(d) => {
+                        std::thread::sleep(d);
+                        continue;
                     }
-                    let (parts, body) = response.into_parts();
-                    let bytes = read_limited(body, MAX_ERROR_BODY)
-                        .map_err(|e| ClientError::from_body_read(operation, e))?
-                        .unwrap_or_default();
-                    let response = Response::from_parts(parts, bytes);
-                    let status = response.status().as_u16();
-                    let error = operations::download_error(&response);
-                    if !is_retryable_status(status) {
-                        return Err(ClientError::Api { operation, error });
-                    }
-                    let failure = Failure::Status {
-                        status,
-                        retry_after: operations::retry_after(response.headers()),
-                    };
-                    (failure, Ok(error))
-                }
+                    Next::Finish(error) => return Err(error),
+                },
             };
-            match (retrier.after(&failure.0, now()), failure.1) {
-                (RetryDecision::RetryAfter(d), _) => std::thread::sleep(d),
-                (RetryDecision::GiveUp, Err(e)) => return Err(ClientError::from_transport(operation, e)),
-                (RetryDecision::GiveUp, Ok(error)) => return Err(ClientError::Api { operation, error }),
+            if let Some(head) = operations::download_head(&response) {
+                return Ok((head, response.into_body()));
+            }
+            let (parts, body) = response.into_parts();
+            let bytes = read_limited(body, MAX_ERROR_BODY)
+                .map_err(|e| ClientError::from_body_read(operation, e))?
+                .unwrap_or_default();
+            let response = Response::from_parts(parts, bytes);
+            match retrier.after_response(&response, now()) {
+                Some(d) => std::thread::sleep(d),
+                None => {
+                    return Err(ClientError::Api {
+                        operation,
+                        error: operations::download_error(&response),
+                    });
+                }
             }
         }
     }

@@ -37,7 +37,7 @@ use didww_exports_core::transport::{
 };
 use didww_exports_core::wait::{PollSchedule, WaitStep, Waiter};
 use didww_exports_core::{
-    ApiError, DownloadSink, DownloadStats, ExportPage, ListQuery, Next, Operation, Retriers, UpdateExport,
+    ApiError, DownloadSink, DownloadStats, ExportPage, ListQuery, Next, Operation, Retrier, Retriers, UpdateExport,
 };
 use didww_exports_fs::AtomicFile;
 use futures_util::Stream;
@@ -216,6 +216,25 @@ impl<T: AsyncTransport> Client<T> {
         Ok(Some(buf))
     }
 
+    /// One attempt: the response, or `None` after sleeping when the send
+    /// failed and may be retried, or the error when it may not.
+    async fn send(
+        &self,
+        request: &Request<Vec<u8>>,
+        retrier: &mut Retrier,
+    ) -> Result<Option<Response<T::Body>>, ErrorOf<T>> {
+        match self.transport.send(clone_request(request)).await {
+            Ok(response) => Ok(Some(response)),
+            Err(e) => match retrier.after_send_error(e, now()) {
+                Next::Retry(d) => {
+                    tokio::time::sleep(d).await;
+                    Ok(None)
+                }
+                Next::Finish(error) => Err(error),
+            },
+        }
+    }
+
     /// Sends `request` with retries and reads its (bounded) JSON answer.
     async fn call<X>(
         &self,
@@ -226,15 +245,8 @@ impl<T: AsyncTransport> Client<T> {
         let request = self.options.prepare(operation, request);
         let mut retrier = self.retriers.start(&self.options.retry, operation);
         loop {
-            let response = match self.transport.send(clone_request(&request)).await {
-                Ok(response) => response,
-                Err(e) => match retrier.after_send_error(e, now()) {
-                    Next::Retry(d) => {
-                        tokio::time::sleep(d).await;
-                        continue;
-                    }
-                    Next::Finish(error) => return Err(error),
-                },
+            let Some(response) = self.send(&request, &mut retrier).await? else {
+                continue;
             };
             let (parts, mut body) = response.into_parts();
             let limit = self.options.max_json_bytes;
@@ -352,15 +364,8 @@ impl<T: AsyncTransport> Client<T> {
         let request = self.options.prepare(operation, request);
         let mut retrier = self.retriers.start(&self.options.retry, operation);
         loop {
-            let response = match self.transport.send(clone_request(&request)).await {
-                Ok(response) => response,
-                Err(e) => match retrier.after_send_error(e, now()) {
-                    Next::Retry(d) => {
-                        tokio::time::sleep(d).await;
-                        continue;
-                    }
-                    Next::Finish(error) => return Err(error),
-                },
+            let Some(response) = self.send(&request, &mut retrier).await? else {
+                continue;
             };
             if let Some(head) = operations::download_head(&response) {
                 return Ok((head, response.into_body()));

@@ -32,7 +32,7 @@ use didww_exports_core::operations::{self, DownloadHead};
 use didww_exports_core::transport::{RequestLimits, Transport, TransportError, TransportErrorKind, clone_request};
 use didww_exports_core::wait::{PollSchedule, WaitStep, Waiter};
 use didww_exports_core::{
-    ApiError, DownloadSink, DownloadStats, ExportPage, ListQuery, Next, Operation, Retriers, UpdateExport,
+    ApiError, DownloadSink, DownloadStats, ExportPage, ListQuery, Next, Operation, Retrier, Retriers, UpdateExport,
 };
 use didww_exports_fs::AtomicFile;
 use http::{Request, Response};
@@ -207,6 +207,21 @@ impl<T: Transport> Client<T> {
         &self.options
     }
 
+    /// One attempt: the response, or `None` after sleeping when the send
+    /// failed and may be retried, or the error when it may not.
+    fn send(&self, request: &Request<Vec<u8>>, retrier: &mut Retrier) -> Result<Option<Response<T::Body>>, ErrorOf<T>> {
+        match self.transport.send(clone_request(request)) {
+            Ok(response) => Ok(Some(response)),
+            Err(e) => match retrier.after_send_error(e, now()) {
+                Next::Retry(d) => {
+                    std::thread::sleep(d);
+                    Ok(None)
+                }
+                Next::Finish(error) => Err(error),
+            },
+        }
+    }
+
     /// Sends `request` with retries and reads its (bounded) JSON answer.
     fn call<X>(
         &self,
@@ -217,15 +232,8 @@ impl<T: Transport> Client<T> {
         let request = self.options.prepare(operation, request);
         let mut retrier = self.retriers.start(&self.options.retry, operation);
         loop {
-            let response = match self.transport.send(clone_request(&request)) {
-                Ok(response) => response,
-                Err(e) => match retrier.after_send_error(e, now()) {
-                    Next::Retry(d) => {
-                        std::thread::sleep(d);
-                        continue;
-                    }
-                    Next::Finish(error) => return Err(error),
-                },
+            let Some(response) = self.send(&request, &mut retrier)? else {
+                continue;
             };
             let (parts, body) = response.into_parts();
             let limit = self.options.max_json_bytes;
@@ -323,15 +331,8 @@ impl<T: Transport> Client<T> {
         let request = self.options.prepare(operation, request);
         let mut retrier = self.retriers.start(&self.options.retry, operation);
         loop {
-            let response = match self.transport.send(clone_request(&request)) {
-                Ok(response) => response,
-                Err(e) => match retrier.after_send_error(e, now()) {
-                    Next::Retry(d) => {
-                        std::thread::sleep(d);
-                        continue;
-                    }
-                    Next::Finish(error) => return Err(error),
-                },
+            let Some(response) = self.send(&request, &mut retrier)? else {
+                continue;
             };
             if let Some(head) = operations::download_head(&response) {
                 return Ok((head, response.into_body()));

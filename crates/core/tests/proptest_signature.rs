@@ -29,12 +29,14 @@ fn secret() -> impl Strategy<Value = String> {
     "[!-~]{1,40}"
 }
 
-/// Flips one byte of a printable string to another printable byte.
+/// Changes one byte of a printable string (spaces included) to another printable byte.
 fn mutate(s: &str, index: usize, delta: u8) -> String {
     let mut bytes = s.as_bytes().to_vec();
     let i = index % bytes.len();
     let b = bytes[i];
-    let mut new = b'!' + ((b - b'!' + 1 + delta % 93) % 94);
+    // Any byte (a space included) maps to a printable byte in '!'..='~'.
+    let offset = (u16::from(b.wrapping_sub(b'!')) + 1 + u16::from(delta % 93)) % 94;
+    let mut new = b'!' + offset as u8;
     if new == b {
         new = if b == b'a' { b'b' } else { b'a' };
     }
